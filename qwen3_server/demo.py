@@ -1,0 +1,43 @@
+"""The built-in demo checkpoint: tiny random weights with the real Qwen3 tokenizer, built once and cached."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from qwen3_server.registry import ModelSpec, SamplingDefaults
+
+DEMO_NAMES = ("demo", "qwen3-demo")
+DEMO_WARNING = (
+    "The demo checkpoint has tiny random weights: it talks gibberish. It exists so that the server, "
+    "the tokenizer, the chat template and the API can be tried offline. Serve a real Qwen3 for answers."
+)
+
+
+def cache_dir() -> Path:
+    """QWEN3_SERVER_CACHE, else $XDG_CACHE_HOME/qwen3-server, else ~/.cache/qwen3-server."""
+    if os.environ.get("QWEN3_SERVER_CACHE"):
+        return Path(os.environ["QWEN3_SERVER_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "qwen3-server"
+
+
+def ensure_demo_checkpoint() -> Path:
+    from qwen3_server.checkpoints.build import BUILD_VERSION, build_random_checkpoint
+
+    return build_random_checkpoint(cache_dir() / f"demo-v{BUILD_VERSION}", kind="dense", hidden_size=128, num_layers=2)
+
+
+def demo_spec() -> ModelSpec:
+    return ModelSpec(
+        name="qwen3-demo",
+        source=str(ensure_demo_checkpoint()),
+        kind="dense",
+        thinking="hybrid",
+        context_length=8192,
+        dtype="float32",
+        aliases=("demo",),
+        sampling_thinking=SamplingDefaults(temperature=0.6, top_p=0.95, top_k=20),
+        sampling_non_thinking=SamplingDefaults(temperature=0.7, top_p=0.8, top_k=20),
+        description=DEMO_WARNING,
+    )

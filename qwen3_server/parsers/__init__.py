@@ -1,0 +1,1 @@
+"""Parsers that turn raw Qwen3 output into OpenAI message fields."""
