@@ -107,7 +107,11 @@ def models(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     precisions = args.precision or ["bfloat16", "bnb-8bit", "bnb-4bit"]
-    print(render_models_table(Registry.load().all(), precisions, args.context, gpu_bytes))
+    try:
+        print(render_models_table(Registry.load().all(), precisions, args.context, gpu_bytes))
+    except ValueError as exc:  # an unknown precision, a context that is not positive
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

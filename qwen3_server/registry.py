@@ -333,6 +333,8 @@ def spec_from_folder(path: Path, name: Optional[str] = None) -> ModelSpec:
         raise RegistryError(f"{config_path}: model_type is {model_type!r}; only Qwen3 checkpoints "
                             "(model_type qwen3 or qwen3_moe) are supported")
     moe = model_type == "qwen3_moe"
+    if moe and "num_experts" not in cfg and "num_local_experts" in cfg:
+        cfg["num_experts"] = cfg["num_local_experts"]  # the name transformers 5 writes
     try:
         total, active = _estimate_params(cfg, moe)
         heads = cfg["num_attention_heads"]
