@@ -93,17 +93,9 @@ class ChatService:
 
     async def complete(self, request: ChatCompletionRequest, raw: Request) -> JSONResponse:
         chat = self.prepare(request)
-        outputs, output = await self._start(chat)
+        outputs, first = await self._start(chat)
         parser = ReasoningParser(chat.reasoning_open)
-        segments: list[Segment] = []
-        try:
-            while True:
-                segments += parser.feed(output.token_ids, output.texts)
-                if output.finished:
-                    break
-                output = await _next_unless_disconnected(outputs, raw)
-        finally:
-            await outputs.aclose()
+        output, segments = await _unless_disconnected(self._collect(outputs, first, parser), raw)
         if output.finish_reason == "error":
             raise APIError(500, output.error or "the engine failed", code="engine_error")
         reasoning = "".join(s.text for s in segments if s.kind == "reasoning") or None
@@ -115,7 +107,20 @@ class ChatService:
             choices=[Choice(message=message, finish_reason=_finish_reason(output))],
             usage=_usage(output, parser),
         )
-        return JSONResponse(completion.model_dump(exclude_none=False))
+        return JSONResponse(completion.model_dump())
+
+    @staticmethod
+    async def _collect(outputs, output: RequestOutput, parser: ReasoningParser):
+        """Runs the same parser as streaming over every output, so both modes give the same text."""
+        segments: list[Segment] = []
+        try:
+            while True:
+                segments += parser.feed(output.token_ids, output.texts)
+                if output.finished:
+                    return output, segments + parser.finish()
+                output = await outputs.__anext__()
+        finally:
+            await outputs.aclose()  # on cancellation this aborts the request in the engine
 
     async def stream(self, request: ChatCompletionRequest, raw: Request) -> EventSourceResponse:
         chat = self.prepare(request)
@@ -173,17 +178,17 @@ def _usage(output: RequestOutput, parser: ReasoningParser) -> Usage:
     )
 
 
-async def _next_unless_disconnected(outputs: AsyncIterator[RequestOutput], raw: Request) -> RequestOutput:
-    """The next output, or cancellation if the (non-streaming) client hung up while we waited."""
-    pending = asyncio.ensure_future(outputs.__anext__())
+async def _unless_disconnected(work, raw: Request, poll_seconds: float = 0.25):
+    """Awaits `work`, cancelling it if the (non-streaming) client hangs up before it is done."""
+    task = asyncio.ensure_future(work)
     while True:
-        done, _ = await asyncio.wait({pending}, timeout=1.0)
+        done, _ = await asyncio.wait({task}, timeout=poll_seconds)
         if done:
-            return pending.result()
+            return task.result()
         if await raw.is_disconnected():
-            pending.cancel()
+            task.cancel()
             try:
-                await pending  # let the generator run its cleanup (the engine abort) first
-            except (asyncio.CancelledError, StopAsyncIteration):
+                await task
+            except asyncio.CancelledError:
                 pass
             raise asyncio.CancelledError("client disconnected")
