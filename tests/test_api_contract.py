@@ -55,6 +55,9 @@ ERROR_CASES = {
                             400, "unsupported_parameter", "response_format"),
     "thinking-budget-not-yet": ({"model": "scripted", "messages": [USER], "thinking_token_budget": 5}, 400,
                                 "unsupported_parameter", "thinking_token_budget"),
+    "enable_thinking-as-a-string": ({"model": "scripted", "messages": [USER],
+                                     "chat_template_kwargs": {"enable_thinking": "false"}}, 400, "invalid_value",
+                                    "chat_template_kwargs.enable_thinking"),
     "bad-reasoning-effort": ({"model": "scripted", "messages": [USER], "reasoning_effort": "maximum"}, 400,
                              "invalid_value", "reasoning_effort"),
     "image-part": ({"model": "scripted", "messages": [{"role": "user", "content": [

@@ -138,3 +138,10 @@ def test_server_default_thinking_off(scripted_model):
         assert ask(client, True, messages=[{"role": "user", "content": "Sky? /think"}])[:3] == THINKING_ON
     finally:
         live.stop()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["non-stream", "stream"])
+def test_stop_strings_with_thinking_off_keep_the_answer_exact(scripted_client, stream):
+    # Thinking off, stop strings active from the first token: held-back text must not leak or vanish.
+    result = ask(scripted_client, stream, stop=["blue", "xyz-never"], reasoning_effort="none")
+    assert result[:3] == (None, "The answer is ", "stop")

@@ -179,8 +179,6 @@ def test_inline_think_split_in_final_assistant_turn(tok, content, expected_turn)
     assert text == "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n" + expected_turn + "<|im_end|>\n"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: template lstrips '\\n' from every assistant content; Qwen3's "
-                   "official template keeps it verbatim for turns before the last user query")
 def test_assistant_content_before_last_query_verbatim(tok):
     messages = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "\n\nplain"},
                 {"role": "user", "content": "q2"}]

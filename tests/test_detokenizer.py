@@ -137,7 +137,7 @@ THOUGHT = "<think>\nI could say STOP here.\n</think>\n\nAnswer: go STOP now"
 def test_stop_inside_reasoning_ignored_when_after_think_end(tok):
     token_ids = ids_of(tok, THOUGHT)
     assert token_ids.count(THINK_END_ID) == 1
-    pieces, detok, _ = run(tok, token_ids, stop=("STOP",), stop_strings_after_token_id=THINK_END_ID)
+    pieces, detok, _ = run(tok, token_ids, stop=("STOP",), reasoning_delimiters=(THINK_START_ID, THINK_END_ID), starts_in_reasoning=True)
     assert detok.stopped
     assert "".join(pieces) == "<think>\nI could say STOP here.\n</think>\n\nAnswer: go "
 
@@ -150,14 +150,14 @@ def test_stop_inside_reasoning_stops_without_after_token(tok):
 
 def test_stop_never_active_without_think_end(tok):
     text = "<think>\nSTOP and STOP again, truncated"
-    pieces, detok, _ = run(tok, ids_of(tok, text), stop=("STOP",), stop_strings_after_token_id=THINK_END_ID)
+    pieces, detok, _ = run(tok, ids_of(tok, text), stop=("STOP",), reasoning_delimiters=(THINK_START_ID, THINK_END_ID), starts_in_reasoning=True)
     assert not detok.stopped
     assert "".join(pieces) + detok.flush() == text
 
 
 def test_stop_right_after_think_end(tok):
     text = "<think>\nr\n</think>\n\nSTOP"
-    pieces, detok, _ = run(tok, ids_of(tok, text), stop=("\n\nSTOP",), stop_strings_after_token_id=THINK_END_ID)
+    pieces, detok, _ = run(tok, ids_of(tok, text), stop=("\n\nSTOP",), reasoning_delimiters=(THINK_START_ID, THINK_END_ID), starts_in_reasoning=True)
     assert detok.stopped
     assert "".join(pieces) == "<think>\nr\n</think>"
 

@@ -8,7 +8,7 @@ from qwen3_server.api.errors import bad_request
 from qwen3_server.api.protocol import ChatCompletionRequest
 from qwen3_server.api.thinking import REASONING_EFFORTS
 from qwen3_server.engine.types import SamplingParams
-from qwen3_server.parsers.reasoning import THINK_END_ID
+from qwen3_server.parsers.reasoning import THINK_END_ID, THINK_START_ID
 from qwen3_server.registry import SamplingDefaults
 
 MAX_STOP_STRINGS = 16
@@ -41,6 +41,13 @@ def reject_unsupported(request: ChatCompletionRequest) -> None:
                 param=name,
                 code="unsupported_parameter",
             )
+    switch = (request.chat_template_kwargs or {}).get("enable_thinking")
+    if switch is not None and not isinstance(switch, bool):
+        raise bad_request(
+            "chat_template_kwargs.enable_thinking must be true or false",
+            param="chat_template_kwargs.enable_thinking",
+            code="invalid_value",
+        )
     if request.reasoning_effort is not None and request.reasoning_effort not in REASONING_EFFORTS:
         raise bad_request(
             f"reasoning_effort must be one of {', '.join(REASONING_EFFORTS)}",
@@ -127,5 +134,6 @@ def build_sampling_params(
         stop=_stop_strings(request.stop),
         stop_token_ids=tuple(request.stop_token_ids or ()),
         ignore_eos=request.ignore_eos,
-        stop_strings_after_token_id=THINK_END_ID if reasoning_open else None,
+        reasoning_delimiters=(THINK_START_ID, THINK_END_ID),
+        starts_in_reasoning=reasoning_open,
     )

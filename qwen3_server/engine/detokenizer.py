@@ -11,16 +11,24 @@ class IncrementalDetokenizer:
     """Feeds one token at a time; returns the text that may be released now.
 
     While stop strings are active it holds back up to `max(len(stop)) - 1` characters, the longest
-    tail that could still grow into a stop string.
+    tail that could still grow into a stop string. Inside a reasoning block stop strings pause and
+    nothing is held, so the text released with a delimiter token always ends with that delimiter
+    in full, and parsers can split on it.
     """
 
-    def __init__(self, tokenizer, stop: tuple[str, ...] = (), stop_strings_after_token_id: Optional[int] = None):
+    def __init__(
+        self,
+        tokenizer,
+        stop: tuple[str, ...] = (),
+        reasoning_delimiters: Optional[tuple[int, int]] = None,
+        starts_in_reasoning: bool = False,
+    ):
         self._backend = tokenizer.backend_tokenizer
         self._stream = DecodeStream(skip_special_tokens=True)
         self._stop = tuple(s for s in stop if s)
         self._hold = max((len(s) for s in self._stop), default=1) - 1
-        self._stops_active = stop_strings_after_token_id is None
-        self._activate_on = stop_strings_after_token_id
+        self._delimiters = reasoning_delimiters
+        self._in_reasoning = reasoning_delimiters is not None and starts_in_reasoning
         self._held = ""
         self.stopped = False
 
@@ -28,10 +36,19 @@ class IncrementalDetokenizer:
         """The text released by this token. Sets `stopped` when a stop string completes."""
         assert not self.stopped
         piece = self._stream.step(self._backend, token_id) or ""
-        if not self._stops_active or not self._stop:
-            if token_id == self._activate_on:
-                self._stops_active = True
+        if not self._stop:
             return piece
+        if self._in_reasoning:
+            if token_id == self._delimiters[1]:
+                self._in_reasoning = False
+            return piece
+        released = self._match(piece)
+        if not self.stopped and self._delimiters is not None and token_id == self._delimiters[0]:
+            self._in_reasoning = True
+            released += self.flush()
+        return released
+
+    def _match(self, piece: str) -> str:
         pending = self._held + piece
         cut = min((i for i in (pending.find(s) for s in self._stop) if i >= 0), default=-1)
         if cut >= 0:

@@ -53,7 +53,9 @@ class LLMEngine:
         if not params.is_greedy:
             generator = torch.Generator(device=self.runner.input_device)
             generator.manual_seed(params.seed if params.seed is not None else int(torch.randint(2**62, ()).item()))
-        detokenizer = IncrementalDetokenizer(self.tokenizer, params.stop, params.stop_strings_after_token_id)
+        detokenizer = IncrementalDetokenizer(
+            self.tokenizer, params.stop, params.reasoning_delimiters, params.starts_in_reasoning
+        )
         sequence = _Sequence(request, detokenizer, generator)
         if len(request.prompt_token_ids) + params.max_tokens > self.max_model_len:
             self._finish(sequence, "error", error=f"prompt plus max_tokens exceeds the context of {self.max_model_len}")

@@ -26,9 +26,10 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
     stop_token_ids: tuple[int, ...] = ()
     ignore_eos: bool = False
-    # Stop strings only match text generated after this token (Qwen3: </think>), so a stop meant for
-    # the answer cannot cut the reasoning short. None: they match from the first token.
-    stop_strings_after_token_id: Optional[int] = None
+    # (start, end) token ids of a reasoning block (Qwen3: <think>, </think>). Stop strings are meant
+    # for the answer: they do not match inside such a block. None: they match everywhere.
+    reasoning_delimiters: Optional[tuple[int, int]] = None
+    starts_in_reasoning: bool = False  # the prompt opened the block (thinking on)
 
     def __post_init__(self) -> None:
         assert self.max_tokens >= 1, "max_tokens must be validated by the caller"

@@ -39,12 +39,16 @@ class ReasoningParser:
         segments: list[Segment] = []
         for token_id, text in zip(token_ids, texts):
             if not self.in_reasoning:
-                if token_id == THINK_START_ID and not self._content_started:
-                    # A template that ignored enable_thinking=False: the model opened a block anyway.
-                    self.in_reasoning = True
-                else:
-                    self._add_content(text, segments)
+                before, marker, after = text.partition(THINK_START) if token_id == THINK_START_ID else (text, "", "")
+                self._add_content(before, segments)
+                if not marker:
                     continue
+                if self._content_started:  # a literal <think> inside the answer stays answer
+                    self._add_content(marker + after, segments)
+                    continue
+                # A template that ignored enable_thinking=False: the model opened a block anyway.
+                self.in_reasoning = True
+                text = after
             self.num_reasoning_tokens += 1
             if token_id == THINK_START_ID and not self._reasoning_started:
                 text = text.replace(THINK_START, "", 1)
