@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from qwen3_server.registry import ModelSpec, SamplingDefaults
+
+logger = logging.getLogger(__name__)
 
 DEMO_NAMES = ("demo", "qwen3-demo")
 DEMO_WARNING = (
@@ -25,7 +28,10 @@ def cache_dir() -> Path:
 def ensure_demo_checkpoint() -> Path:
     from qwen3_server.checkpoints.build import BUILD_VERSION, build_random_checkpoint
 
-    return build_random_checkpoint(cache_dir() / f"demo-v{BUILD_VERSION}", kind="dense", hidden_size=128, num_layers=2)
+    target = cache_dir() / f"demo-v{BUILD_VERSION}"
+    if not (target / "config.json").exists():
+        logger.info("building the demo checkpoint in %s (first use only, a few seconds)", target)
+    return build_random_checkpoint(target, kind="dense", hidden_size=128, num_layers=2)
 
 
 def demo_spec() -> ModelSpec:

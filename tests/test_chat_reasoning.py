@@ -145,3 +145,24 @@ def test_stop_strings_with_thinking_off_keep_the_answer_exact(scripted_client, s
     # Thinking off, stop strings active from the first token: held-back text must not leak or vanish.
     result = ask(scripted_client, stream, stop=["blue", "xyz-never"], reasoning_effort="none")
     assert result[:3] == (None, "The answer is ", "stop")
+
+
+@pytest.mark.parametrize("capability,expected", [("never", THINKING_OFF), ("always", THINKING_ON)])
+def test_capability_beats_every_request_switch(scripted_model, capability, expected):
+    """An Instruct-2507 never thinks and a Thinking-2507 always does, whatever the request says."""
+    import dataclasses
+
+    from tests.conftest import openai_client, start_server
+
+    loaded = dataclasses.replace(scripted_model, spec=scripted_model.spec.with_overrides(
+        thinking=capability,
+        sampling_thinking=None if capability == "never" else scripted_model.spec.sampling_thinking,
+        sampling_non_thinking=None if capability == "always" else scripted_model.spec.sampling_non_thinking))
+    live = start_server(loaded)
+    try:
+        client = openai_client(live)
+        against = {"chat_template_kwargs": {"enable_thinking": capability == "never"}}
+        assert ask(client, False, extra_body=against)[:3] == expected
+        assert ask(client, True, reasoning_effort="none" if capability == "always" else "high")[:3] == expected
+    finally:
+        live.stop()

@@ -28,34 +28,29 @@ def qwen3_tokenizer():
     return _TOKENIZER
 
 
-def _small_config(kind: Literal["dense", "moe"], hidden_size: int, num_layers: int, seed_scale: float, **extra):
+def _small_config(kind: Literal["dense", "moe"], hidden_size: int, num_layers: int, init_scale: float, **overrides):
+    """A Qwen3 or Qwen3-MoE config: small defaults, real vocabulary and special ids; overrides win."""
     from transformers import Qwen3Config, Qwen3MoeConfig
 
-    common = dict(
+    fields = dict(
         vocab_size=VOCAB_SIZE,
         hidden_size=hidden_size,
         num_hidden_layers=num_layers,
         num_attention_heads=4,
         num_key_value_heads=2,
         head_dim=hidden_size // 4,
+        intermediate_size=hidden_size * 3,
         max_position_embeddings=32768,
-        initializer_range=seed_scale,
+        initializer_range=init_scale,
         bos_token_id=ENDOFTEXT_ID,
         eos_token_id=IM_END_ID,
         pad_token_id=ENDOFTEXT_ID,
         tie_word_embeddings=True,
     )
-    common.update(extra)
     if kind == "moe":
-        return Qwen3MoeConfig(
-            intermediate_size=hidden_size * 2,
-            moe_intermediate_size=hidden_size,
-            num_experts=8,
-            num_experts_per_tok=2,
-            norm_topk_prob=True,
-            **common,
-        )
-    return Qwen3Config(intermediate_size=hidden_size * 3, **common)
+        fields.update(moe_intermediate_size=hidden_size, num_experts=8, num_experts_per_tok=2, norm_topk_prob=True)
+    fields.update(overrides)
+    return (Qwen3MoeConfig if kind == "moe" else Qwen3Config)(**fields)
 
 
 def _write_atomically(target: Path, write) -> Path:
@@ -95,6 +90,7 @@ def build_random_checkpoint(
     num_layers: int = 2,
     seed: int = 0,
     init_scale: float = 0.4,
+    **config_overrides,
 ) -> Path:
     """A tiny Qwen3 (dense) or Qwen3-MoE with random weights; its output is gibberish by design.
 
@@ -106,7 +102,7 @@ def build_random_checkpoint(
 
     def write(folder: Path) -> None:
         torch.manual_seed(seed)
-        config = _small_config(kind, hidden_size, num_layers, init_scale)
+        config = _small_config(kind, hidden_size, num_layers, init_scale, **config_overrides)
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
         _save(model, folder, f"Tiny random Qwen3 ({kind}) built by qwen3-server. It talks gibberish.")
 
