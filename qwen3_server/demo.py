@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from qwen3_server.registry import ModelSpec, SamplingDefaults
+from qwen3_server.model_spec import ModelSpec, SamplingDefaults
 
 logger = logging.getLogger(__name__)
 

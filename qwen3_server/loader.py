@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from qwen3_server.registry import ModelSpec
+from qwen3_server.model_spec import ModelSpec
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from qwen3_server.registry import Architecture, ModelSpec
+from qwen3_server.model_spec import Architecture, ModelSpec
 
 GiB = 1024**3
 MiB = 1024**2

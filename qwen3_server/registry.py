@@ -6,167 +6,30 @@ import dataclasses
 import difflib
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Literal, Optional
+from typing import Any, Iterable, Optional
 
 import yaml
 
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs" / "models"
+from qwen3_server.model_spec import (
+    DTYPES, Architecture, ModelSpec, RegistryError, SamplingDefaults, as_number, recommended_sampling, require,
+)
 
-KINDS = ("dense", "moe")
-THINKING_MODES = ("hybrid", "always", "never")
-DTYPES = ("bfloat16", "float16", "float32", "auto")
-QUANTIZATIONS = (None, "bnb-8bit", "bnb-4bit")
 _HF_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
-
-
-class RegistryError(ValueError):
-    """A user-facing configuration or lookup error; the message says what is wrong and how to fix it."""
-
-
-def _require(ok: bool, field: str, message: str) -> None:
-    if not ok:
-        raise RegistryError(f"field '{field}': {message}")
-
-
-def _is_int(value: Any, minimum: int = 1) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-
-
-def _number(value: Any, field: str) -> float:
-    # PyYAML (YAML 1.1) reads "8.2e9" as a string because its float pattern wants "8.2e+9".
-    if not isinstance(value, bool):
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            pass
-    raise RegistryError(f"field '{field}': expected a number, got {value!r}")
-
-
-@dataclass(frozen=True)
-class SamplingDefaults:
-    temperature: float
-    top_p: float
-    top_k: int
-    min_p: float = 0.0
-    presence_penalty: float = 0.0
-
-    def __post_init__(self) -> None:
-        _require(0.0 <= self.temperature <= 2.0, "temperature", f"must be in [0, 2], got {self.temperature}")
-        _require(0.0 < self.top_p <= 1.0, "top_p", f"must be in (0, 1], got {self.top_p}")
-        _require(_is_int(self.top_k, -1), "top_k", f"must be an integer >= -1 (0/-1: off), got {self.top_k!r}")
-        _require(0.0 <= self.min_p <= 1.0, "min_p", f"must be in [0, 1], got {self.min_p}")
-        _require(-2.0 <= self.presence_penalty <= 2.0, "presence_penalty", "must be in [-2, 2]")
-
-
-QWEN_THINKING_SAMPLING = SamplingDefaults(temperature=0.6, top_p=0.95, top_k=20, min_p=0.0)
-QWEN_NON_THINKING_SAMPLING = SamplingDefaults(temperature=0.7, top_p=0.8, top_k=20, min_p=0.0)
-
-
-@dataclass(frozen=True)
-class Architecture:
-    num_params: float
-    num_active_params: float
-    num_layers: int
-    num_attention_heads: int
-    num_kv_heads: int
-    head_dim: int
-    hidden_size: int
-    vocab_size: int
-    tie_word_embeddings: bool
-    num_experts: int = 0
-    num_experts_per_tok: int = 0
-
-    def __post_init__(self) -> None:
-        for field in dataclasses.fields(self):
-            value, minimum = getattr(self, field.name), 0 if field.name.startswith("num_experts") else 1
-            _require(field.type != "int" or _is_int(value, minimum), field.name,
-                     f"must be an integer >= {minimum}, got {value!r}")
-        _require(0 < self.num_active_params <= self.num_params, "num_active_params", "must be in (0, num_params]")
-        _require(self.num_kv_heads <= self.num_attention_heads, "num_kv_heads", "cannot exceed num_attention_heads")
-        _require(self.num_experts_per_tok <= self.num_experts, "num_experts_per_tok", "cannot exceed num_experts")
-        _require(isinstance(self.tie_word_embeddings, bool), "tie_word_embeddings", "must be true or false")
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    source: str
-    kind: Literal["dense", "moe"]
-    thinking: Literal["hybrid", "always", "never"]
-    context_length: int
-    dtype: str
-    quantization: Optional[str] = None
-    aliases: tuple[str, ...] = ()
-    sampling_thinking: Optional[SamplingDefaults] = None
-    sampling_non_thinking: Optional[SamplingDefaults] = None
-    default_thinking: Optional[bool] = None
-    thinking_budget: Optional[int] = None
-    architecture: Optional[Architecture] = None
-    description: str = ""
-    yarn_context_length: Optional[int] = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.aliases, list):
-            object.__setattr__(self, "aliases", tuple(self.aliases))
-        for field in ("name", "source"):
-            value = getattr(self, field)
-            _require(isinstance(value, str) and value.strip() == value != "", field,
-                     f"must be a non-empty string without surrounding spaces, got {value!r}")
-        _require(isinstance(self.aliases, tuple) and all(isinstance(a, str) and a.strip() for a in self.aliases),
-                 "aliases", f"must be a list of non-empty strings, got {self.aliases!r}")
-        _require(self.kind in KINDS, "kind", f"must be one of {', '.join(KINDS)}; got {self.kind!r}")
-        _require(self.thinking in THINKING_MODES, "thinking",
-                 f"must be one of {', '.join(THINKING_MODES)}; got {self.thinking!r}")
-        _require(_is_int(self.context_length), "context_length", f"must be a positive integer, got "
-                 f"{self.context_length!r}")
-        _require(self.dtype in DTYPES, "dtype", f"must be one of {', '.join(DTYPES)}; got {self.dtype!r}")
-        _require(self.quantization in QUANTIZATIONS, "quantization",
-                 f"must be null, bnb-8bit or bnb-4bit; got {self.quantization!r}")
-        _require(self.default_thinking in (None, True, False), "default_thinking", "must be true, false or null")
-        _require((self.thinking, self.default_thinking) not in (("never", True), ("always", False)),
-                 "default_thinking", f"{self.default_thinking} contradicts thinking: {self.thinking}; use null")
-        for field in ("thinking_budget", "yarn_context_length"):
-            value = getattr(self, field)
-            _require(value is None or _is_int(value), field, f"must be a positive integer or null, got {value!r}")
-        _require(isinstance(self.description, str), "description", "must be a string")
-        if self.architecture is not None:
-            _require((self.architecture.num_experts > 0) == (self.kind == "moe"), "architecture.num_experts",
-                     f"must be > 0 exactly when kind is moe (kind is {self.kind})")
-
-    def with_overrides(self, **changes: Any) -> "ModelSpec":
-        """A copy with some fields changed, validated like a YAML-loaded spec."""
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
-        if unknown:
-            raise RegistryError(f"unknown ModelSpec field(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(self, **changes)
-
-    def sampling_for(self, thinking: bool) -> Optional[SamplingDefaults]:
-        """Recommended sampling for the given mode, falling back to the other mode's defaults."""
-        preferred, other = self.sampling_thinking, self.sampling_non_thinking
-        if not thinking:
-            preferred, other = other, preferred
-        return preferred if preferred is not None else other
-
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs" / "models"
 
 _SPEC_FIELDS = {f.name for f in dataclasses.fields(ModelSpec)} - {"sampling_thinking", "sampling_non_thinking"}
 _REQUIRED = [f.name for f in dataclasses.fields(ModelSpec) if f.default is dataclasses.MISSING]
 
 
-def _recommended_sampling(thinking: str) -> dict[str, Optional[SamplingDefaults]]:
-    return {"sampling_thinking": None if thinking == "never" else QWEN_THINKING_SAMPLING,
-            "sampling_non_thinking": None if thinking == "always" else QWEN_NON_THINKING_SAMPLING}
-
-
 def _parse_nested(cls: type, data: Any, field: str) -> Any:
     """A SamplingDefaults or Architecture from a YAML mapping; errors name e.g. 'sampling.thinking.top_p'."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    _require(isinstance(data, dict), field, f"must be a mapping with keys from {sorted(fields)}")
-    _require(not set(data) - set(fields), field, f"unknown key(s) {sorted(set(data) - set(fields))}")
+    require(isinstance(data, dict), field, f"must be a mapping with keys from {sorted(fields)}")
+    require(not set(data) - set(fields), field, f"unknown key(s) {sorted(set(data) - set(fields))}")
     missing = [n for n, f in fields.items() if f.default is dataclasses.MISSING and n not in data]
-    _require(not missing, field, f"missing key(s): {', '.join(missing)}")
-    values = {k: _number(v, f"{field}.{k}") if fields[k].type == "float" else v for k, v in data.items()}
+    require(not missing, field, f"missing key(s): {', '.join(missing)}")
+    values = {k: as_number(v, f"{field}.{k}") if fields[k].type == "float" else v for k, v in data.items()}
     try:
         return cls(**values)
     except RegistryError as exc:
@@ -176,24 +39,24 @@ def _parse_nested(cls: type, data: Any, field: str) -> Any:
 def parse_spec(data: dict, origin: str) -> ModelSpec:
     """Build a validated ModelSpec from one YAML document; errors name the origin and the field."""
     try:
-        _require(isinstance(data, dict), "(top level)", "expected a mapping of model fields")
+        require(isinstance(data, dict), "(top level)", "expected a mapping of model fields")
         for field in sorted(set(data) - _SPEC_FIELDS - {"sampling"}):
-            _require(False, field, f"unknown field; known fields: {', '.join(sorted(_SPEC_FIELDS | {'sampling'}))}")
+            require(False, field, f"unknown field; known fields: {', '.join(sorted(_SPEC_FIELDS | {'sampling'}))}")
         missing = [field for field in _REQUIRED if data.get(field) is None]
-        _require(not missing, ", ".join(missing), "required but missing")
+        require(not missing, ", ".join(missing), "required but missing")
         values = {k: v for k, v in data.items() if k != "sampling" and v is not None}
-        _require(isinstance(values.get("aliases", []), list), "aliases", "must be a list, e.g. [qwen3:8b]")
+        require(isinstance(values.get("aliases", []), list), "aliases", "must be a list, e.g. [qwen3:8b]")
         if "architecture" in values:
             values["architecture"] = _parse_nested(Architecture, values["architecture"], "architecture")
         sampling = data.get("sampling")
         if sampling is None:
-            values.update(_recommended_sampling(str(data["thinking"])))
+            values.update(recommended_sampling(str(data["thinking"])))
         else:
-            _require(isinstance(sampling, dict) and not set(sampling) - {"thinking", "non_thinking"}, "sampling",
+            require(isinstance(sampling, dict) and not set(sampling) - {"thinking", "non_thinking"}, "sampling",
                      "must be a mapping with keys 'thinking' and/or 'non_thinking'")
             for mode, excluded_by in (("thinking", "never"), ("non_thinking", "always")):
                 if sampling.get(mode) is not None:
-                    _require(data["thinking"] != excluded_by, f"sampling.{mode}",
+                    require(data["thinking"] != excluded_by, f"sampling.{mode}",
                              f"given but the model has thinking: {excluded_by}; remove it")
                     values[f"sampling_{mode}"] = _parse_nested(SamplingDefaults, sampling[mode], f"sampling.{mode}")
         return ModelSpec(**values)
@@ -274,7 +137,7 @@ class Registry:
             return ModelSpec(name=model_name, source=repo_id, kind=_guess_kind(model_name), thinking=thinking,
                              context_length=32768, dtype="bfloat16",
                              description="not in the registry; settings guessed from the repo name",
-                             **_recommended_sampling(thinking))
+                             **recommended_sampling(thinking))
         raise RegistryError(self._unknown_message(name_or_path))
 
     def _unknown_message(self, name: str) -> str:
@@ -359,4 +222,4 @@ def spec_from_folder(path: Path, name: Optional[str] = None) -> ModelSpec:
     return ModelSpec(name=name or folder.name, source=str(folder), kind="moe" if moe else "dense",
                      thinking=thinking, context_length=int(context), dtype=dtype if dtype in DTYPES else "auto",
                      architecture=architecture, description=f"local checkpoint at {folder}",
-                     yarn_context_length=yarn, **_recommended_sampling(thinking))
+                     yarn_context_length=yarn, **recommended_sampling(thinking))

@@ -9,7 +9,7 @@ from qwen3_server.config import ServerConfig
 from qwen3_server.engine.async_engine import AsyncEngine
 from qwen3_server.engine.engine import LLMEngine
 from qwen3_server.loader import LoadedModel, load_model
-from qwen3_server.registry import ModelSpec
+from qwen3_server.model_spec import ModelSpec
 
 
 def build_engine(loaded: LoadedModel, config: ServerConfig) -> AsyncEngine:

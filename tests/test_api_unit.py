@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from qwen3_server.api.app import create_app
 from qwen3_server.checkpoints.build import qwen3_tokenizer
 from qwen3_server.engine.client import EngineOverloadedError, EngineUnavailableError
-from qwen3_server.registry import ModelSpec, SamplingDefaults
+from qwen3_server.model_spec import ModelSpec, SamplingDefaults
 
 SPEC = ModelSpec(name="fake", source="fake", kind="dense", thinking="hybrid", context_length=4096, dtype="float32",
                  sampling_thinking=SamplingDefaults(0.6, 0.95, 20), sampling_non_thinking=SamplingDefaults(0.7, 0.8, 20))

@@ -17,9 +17,10 @@ RULES = [
              "qwen3_server.engine.model_runner", "qwen3_server.engine.sampler", "qwen3_server.loader",
              "qwen3_server.cli", "qwen3_server.server")),
     ("parsers", ("torch", "fastapi", "pydantic", "qwen3_server.api", "qwen3_server.engine")),
-    ("registry.py", ("torch", "transformers", "qwen3_server.")),
+    ("model_spec.py", ("torch", "transformers", "qwen3_server.")),
+    ("registry.py", ("torch", "transformers", "qwen3_server.api", "qwen3_server.engine", "qwen3_server.loader")),
     ("config.py", ("torch", "transformers", "qwen3_server.")),
-    ("memory.py", ("transformers", "qwen3_server.api", "qwen3_server.engine")),
+    ("memory.py", ("transformers", "qwen3_server.api", "qwen3_server.engine", "qwen3_server.loader")),
 ]
 
 

@@ -6,15 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qwen3_server.registry import (
-    DEFAULT_CONFIG_DIR,
-    ModelSpec,
-    Registry,
-    RegistryError,
-    SamplingDefaults,
-    parse_spec,
-    spec_from_folder,
-)
+from qwen3_server.model_spec import ModelSpec, RegistryError, SamplingDefaults
+from qwen3_server.registry import DEFAULT_CONFIG_DIR, Registry, parse_spec, spec_from_folder
 
 EXPECTED = {
     "Qwen3-0.6B": ("dense", "hybrid"),

@@ -7,7 +7,7 @@ import pytest
 from qwen3_server.api.errors import APIError
 from qwen3_server.api.protocol import ChatCompletionRequest
 from qwen3_server.api.sampling import build_sampling_params, resolve_max_tokens
-from qwen3_server.registry import QWEN_NON_THINKING_SAMPLING, QWEN_THINKING_SAMPLING
+from qwen3_server.model_spec import QWEN_NON_THINKING_SAMPLING, QWEN_THINKING_SAMPLING
 
 VOCAB = 151669
 

@@ -9,7 +9,6 @@ from typing import Optional, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from qwen3_server.api.errors import APIError, bad_request, from_validation_error, install_error_handlers
@@ -17,7 +16,7 @@ from qwen3_server.api.protocol import ChatCompletionRequest, ModelCard, ModelLis
 from qwen3_server.api.serving_chat import ChatService
 from qwen3_server.config import ServerConfig
 from qwen3_server.engine.client import EngineClient
-from qwen3_server.registry import ModelSpec
+from qwen3_server.model_spec import ModelSpec
 
 RequestModel = TypeVar("RequestModel", bound=BaseModel)
 

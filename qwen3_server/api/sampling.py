@@ -9,7 +9,7 @@ from qwen3_server.api.protocol import ChatCompletionRequest
 from qwen3_server.api.thinking import REASONING_EFFORTS
 from qwen3_server.engine.types import SamplingParams
 from qwen3_server.parsers.reasoning import THINK_END_ID, THINK_START_ID
-from qwen3_server.registry import SamplingDefaults
+from qwen3_server.model_spec import SamplingDefaults
 
 MAX_STOP_STRINGS = 16
 

@@ -24,7 +24,7 @@ from qwen3_server.config import ServerConfig
 from qwen3_server.engine.client import EngineClient, EngineOverloadedError, EngineUnavailableError
 from qwen3_server.engine.types import RequestOutput, SamplingParams
 from qwen3_server.parsers.reasoning import ReasoningParser, Segment, prompt_opens_reasoning
-from qwen3_server.registry import ModelSpec
+from qwen3_server.model_spec import ModelSpec
 
 logger = logging.getLogger(__name__)
 
