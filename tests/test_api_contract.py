@@ -173,3 +173,32 @@ def test_sdk_raises_typed_errors(scripted_client):
     with pytest.raises(openai.BadRequestError) as raised:
         scripted_client.chat.completions.create(model="scripted", messages=[USER], max_tokens=10**6)
     assert raised.value.code == "context_length_exceeded"
+
+
+HOSTILE = {
+    "seed-over-64-bits": ({"seed": 2**70}, 400),
+    "seed-negative": ({"seed": -5}, 200),
+    "seed-largest-unsigned": ({"seed": 2**64 - 1}, 200),
+    "temperature-denormal": ({"temperature": 1e-40}, 200),
+    "top_k-beyond-vocab": ({"top_k": 10**9}, 200),
+    "top_p-tiny": ({"top_p": 1e-12}, 200),
+    "min_p-one": ({"min_p": 1.0}, 200),
+    "repetition-penalty-max": ({"repetition_penalty": 10}, 200),
+    "stop-string-huge": ({"stop": ["x" * 100000]}, 200),
+    "all-null": ({"temperature": None, "top_p": None, "stop": None, "seed": None, "max_tokens": None}, 200),
+    "only-a-tool-message": ({"messages": [{"role": "tool", "content": "x"}]}, 200),
+    "assistant-turn-last": ({"messages": [USER, {"role": "assistant", "content": "partial"}]}, 200),
+    "text-part-without-text": ({"messages": [{"role": "user", "content": [{"type": "text"}]}]}, 200),
+    "nan-temperature": ({"temperature": float("nan")}, 400),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE), ids=list(HOSTILE))
+def test_odd_values_get_an_answer_or_a_400_and_the_engine_survives(scripted_server, case):
+    extra, status = HOSTILE[case]
+    for stream in (False, True):
+        body = json.dumps({"model": "scripted", "messages": [USER], **extra, "stream": stream})
+        response = post(scripted_server, body)
+        assert response.status_code == status, response.text
+        assert status != 200 or '"error"' not in response.text
+    assert httpx.get(f"{scripted_server.base_url}/health").status_code == 200

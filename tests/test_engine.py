@@ -128,3 +128,25 @@ async def test_async_engine_serves_concurrent_requests_like_generate(moe_model):
         assert engine.stats() == {"running": 0, "waiting": 0, "in_flight": 0}
     finally:
         engine.shutdown()
+
+
+def test_a_request_that_cannot_be_set_up_fails_alone(dense_model, monkeypatch):
+    import qwen3_server.engine.engine as engine_module
+
+    engine = LLMEngine(dense_model.model, dense_model.tokenizer, dense_model.eos_token_ids, 1024)
+    ids = tuple(prompt_ids(dense_model.tokenizer, "Hi"))
+
+    def broken_detokenizer(*args, **kwargs):
+        raise ValueError("cannot build")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(engine_module, "IncrementalDetokenizer", broken_detokenizer)
+        engine.add_request(Request("broken", ids, SamplingParams(max_tokens=3, temperature=0)))
+    engine.add_request(Request("fine", ids, SamplingParams(max_tokens=3, temperature=0, ignore_eos=True)))
+    finished = {}
+    while engine.has_unfinished():
+        for output in engine.step():
+            if output.finished:
+                finished[output.request_id] = output
+    assert finished["broken"].finish_reason == "error" and "cannot build" in finished["broken"].error
+    assert finished["fine"].finish_reason == "length"

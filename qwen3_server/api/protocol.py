@@ -49,7 +49,7 @@ class ChatCompletionRequest(_Lenient):
     frequency_penalty: Optional[float] = Field(default=None, ge=-2, le=2)
     repetition_penalty: Optional[float] = Field(default=None, gt=0, le=10)
     logit_bias: Optional[dict[str, float]] = None
-    seed: Optional[int] = None
+    seed: Optional[int] = Field(default=None, ge=-(2**63), le=2**64 - 1)
     stop: Union[str, list[str], None] = None
     stop_token_ids: Optional[list[int]] = None
     ignore_eos: bool = False

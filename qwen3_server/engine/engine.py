@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class _Sequence:
     request: Request
-    detokenizer: IncrementalDetokenizer
+    detokenizer: Optional[IncrementalDetokenizer]
     generator: Optional[torch.Generator]
     cache: object = None
     output_token_ids: list[int] = field(default_factory=list)
@@ -48,15 +48,21 @@ class LLMEngine:
         self._finished_outputs: list[RequestOutput] = []
 
     def add_request(self, request: Request) -> None:
+        """Queue a request; one that cannot be set up finishes with an error instead of reaching the loop."""
         params = request.sampling_params
-        generator = None
-        if not params.is_greedy:
-            generator = torch.Generator(device=self.runner.input_device)
-            generator.manual_seed(params.seed if params.seed is not None else int(torch.randint(2**62, ()).item()))
-        detokenizer = IncrementalDetokenizer(
-            self.tokenizer, params.stop, params.reasoning_delimiters, params.starts_in_reasoning
-        )
-        sequence = _Sequence(request, detokenizer, generator)
+        sequence = _Sequence(request, detokenizer=None, generator=None)
+        try:
+            if not params.is_greedy:
+                sequence.generator = torch.Generator(device=self.runner.input_device)
+                seed = params.seed if params.seed is not None else int(torch.randint(2**62, ()).item())
+                sequence.generator.manual_seed(seed & 0xFFFF_FFFF_FFFF_FFFF)  # any int, folded into 64 bits
+            sequence.detokenizer = IncrementalDetokenizer(
+                self.tokenizer, params.stop, params.reasoning_delimiters, params.starts_in_reasoning
+            )
+        except Exception as exc:
+            logger.exception("request %s could not be set up", request.request_id)
+            self._finish(sequence, "error", error=f"engine error: {exc}")
+            return
         if len(request.prompt_token_ids) + params.max_tokens > self.max_model_len:
             self._finish(sequence, "error", error=f"prompt plus max_tokens exceeds the context of {self.max_model_len}")
             return

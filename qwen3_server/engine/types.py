@@ -37,7 +37,8 @@ class SamplingParams:
 
     @property
     def is_greedy(self) -> bool:
-        return self.temperature == 0
+        # Below this, dividing logits by the temperature overflows to inf: it is argmax anyway.
+        return self.temperature < 1e-5
 
 
 @dataclass(frozen=True)
