@@ -130,3 +130,18 @@ def test_api_key_guards_v1_and_cors_echoes_headers(scripted_model):
         assert preflight.headers.get("access-control-allow-private-network") == "true"
     finally:
         live.stop()
+
+
+def test_a_client_that_leaves_while_queued_takes_its_request_with_it(dense_model):
+    live = start_server(dense_model, ServerConfig(max_num_seqs=1))
+    llm = live.engine.engine
+    try:
+        with httpx.stream("POST", f"{live.base_url}/v1/chat/completions", json=LONG, timeout=60) as running:
+            lines = running.iter_lines()
+            next(lines)  # the first request holds the only slot
+            with pytest.raises(httpx.ReadTimeout):
+                httpx.post(f"{live.base_url}/v1/chat/completions", json={**LONG, "stream": False}, timeout=1.0)
+            assert wait_until(lambda: llm.num_waiting == 0)  # the queued one is gone...
+            assert llm.num_running == 1  # ...while the first is still generating
+    finally:
+        live.stop()

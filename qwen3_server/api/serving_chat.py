@@ -74,11 +74,16 @@ class ChatService:
         )
         return PreparedChat(f"chatcmpl-{uuid.uuid4().hex}", prompt, params, decision, reasoning_open)
 
-    async def _start(self, chat: PreparedChat) -> tuple[AsyncIterator[RequestOutput], RequestOutput]:
-        """The output stream and its first output; engine refusals become 429 / 503 before any byte is sent."""
+    async def _prepare_off_loop(self, request: ChatCompletionRequest) -> PreparedChat:
+        # Rendering and tokenizing a long conversation takes a while: keep other streams flowing.
+        return await asyncio.to_thread(self.prepare, request)
+
+    async def _start(self, chat: PreparedChat, raw: Request) -> tuple[AsyncIterator[RequestOutput], RequestOutput]:
+        """The output stream and its first output; engine refusals become 429 / 503 before any byte is sent,
+        and a client that leaves while its request waits in the queue takes the request with it."""
         outputs = self.engine.generate(chat.prompt_token_ids, chat.sampling_params, chat.request_id)
         try:
-            first = await outputs.__anext__()
+            first = await _unless_disconnected(outputs.__anext__(), raw)
         except EngineOverloadedError as exc:
             raise APIError(429, str(exc), code="server_busy")
         except EngineUnavailableError as exc:
@@ -92,8 +97,8 @@ class ChatService:
         return fields
 
     async def complete(self, request: ChatCompletionRequest, raw: Request) -> JSONResponse:
-        chat = self.prepare(request)
-        outputs, first = await self._start(chat)
+        chat = await self._prepare_off_loop(request)
+        outputs, first = await self._start(chat, raw)
         parser = ReasoningParser(chat.reasoning_open)
         output, segments = await _unless_disconnected(self._collect(outputs, first, parser), raw)
         if output.finish_reason == "error":
@@ -123,8 +128,8 @@ class ChatService:
             await outputs.aclose()  # on cancellation this aborts the request in the engine
 
     async def stream(self, request: ChatCompletionRequest, raw: Request) -> EventSourceResponse:
-        chat = self.prepare(request)
-        outputs, first = await self._start(chat)
+        chat = await self._prepare_off_loop(request)
+        outputs, first = await self._start(chat, raw)
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         return EventSourceResponse(self._events(chat, outputs, first, include_usage), sep="\n", ping=15)
 
