@@ -82,17 +82,6 @@ def now() -> int:
     return int(time.time())
 
 
-class ErrorBody(BaseModel):
-    message: str
-    type: str
-    param: Optional[str] = None
-    code: Optional[str] = None
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorBody
-
-
 class ModelCard(BaseModel):
     id: str
     object: Literal["model"] = "model"
@@ -141,12 +130,3 @@ class ChatCompletion(BaseModel):
     model: str
     choices: list[Choice]
     usage: Usage
-
-
-class ChatCompletionChunk(BaseModel):
-    id: str
-    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    created: int
-    model: str
-    choices: list[dict[str, Any]]
-    usage: Optional[Usage] = None

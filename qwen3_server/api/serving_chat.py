@@ -72,7 +72,9 @@ class ChatService:
         params = build_sampling_params(
             request, self.spec.sampling_for(decision.enabled), max_tokens, self.vocab_size, reasoning_open
         )
-        return PreparedChat(f"chatcmpl-{uuid.uuid4().hex}", prompt, params, decision, reasoning_open)
+        request_id = f"chatcmpl-{uuid.uuid4().hex}"
+        logger.debug("%s: thinking %s (%s), %d prompt tokens", request_id, decision.enabled, decision.source, len(prompt))
+        return PreparedChat(request_id, prompt, params, decision, reasoning_open)
 
     async def _prepare_off_loop(self, request: ChatCompletionRequest) -> PreparedChat:
         # Rendering and tokenizing a long conversation takes a while: keep other streams flowing.
