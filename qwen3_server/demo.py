@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from qwen3_server.model_spec import ModelSpec, SamplingDefaults
+from qwen3_server.model_spec import ModelSpec, recommended_sampling
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,6 @@ def demo_spec() -> ModelSpec:
         context_length=8192,
         dtype="float32",
         aliases=("demo",),
-        sampling_thinking=SamplingDefaults(temperature=0.6, top_p=0.95, top_k=20),
-        sampling_non_thinking=SamplingDefaults(temperature=0.7, top_p=0.8, top_k=20),
         description=DEMO_WARNING,
+        **recommended_sampling("hybrid"),
     )

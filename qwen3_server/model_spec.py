@@ -73,7 +73,7 @@ class Architecture:
         for field in dataclasses.fields(self):
             value, minimum = getattr(self, field.name), 0 if field.name.startswith("num_experts") else 1
             require(field.type != "int" or is_int(value, minimum), field.name,
-                     f"must be an integer >= {minimum}, got {value!r}")
+                    f"must be an integer >= {minimum}, got {value!r}")
         require(0 < self.num_active_params <= self.num_params, "num_active_params", "must be in (0, num_params]")
         require(self.num_kv_heads <= self.num_attention_heads, "num_kv_heads", "cannot exceed num_attention_heads")
         require(self.num_experts_per_tok <= self.num_experts, "num_experts_per_tok", "cannot exceed num_experts")
@@ -104,27 +104,27 @@ class ModelSpec:
         for field in ("name", "source"):
             value = getattr(self, field)
             require(isinstance(value, str) and value.strip() == value != "", field,
-                     f"must be a non-empty string without surrounding spaces, got {value!r}")
+                    f"must be a non-empty string without surrounding spaces, got {value!r}")
         require(isinstance(self.aliases, tuple) and all(isinstance(a, str) and a.strip() for a in self.aliases),
-                 "aliases", f"must be a list of non-empty strings, got {self.aliases!r}")
+                "aliases", f"must be a list of non-empty strings, got {self.aliases!r}")
         require(self.kind in KINDS, "kind", f"must be one of {', '.join(KINDS)}; got {self.kind!r}")
         require(self.thinking in THINKING_MODES, "thinking",
-                 f"must be one of {', '.join(THINKING_MODES)}; got {self.thinking!r}")
+                f"must be one of {', '.join(THINKING_MODES)}; got {self.thinking!r}")
         require(is_int(self.context_length), "context_length", f"must be a positive integer, got "
-                 f"{self.context_length!r}")
+                f"{self.context_length!r}")
         require(self.dtype in DTYPES, "dtype", f"must be one of {', '.join(DTYPES)}; got {self.dtype!r}")
         require(self.quantization in QUANTIZATIONS, "quantization",
-                 f"must be null, bnb-8bit or bnb-4bit; got {self.quantization!r}")
+                f"must be null, bnb-8bit or bnb-4bit; got {self.quantization!r}")
         require(self.default_thinking in (None, True, False), "default_thinking", "must be true, false or null")
         require((self.thinking, self.default_thinking) not in (("never", True), ("always", False)),
-                 "default_thinking", f"{self.default_thinking} contradicts thinking: {self.thinking}; use null")
+                "default_thinking", f"{self.default_thinking} contradicts thinking: {self.thinking}; use null")
         for field in ("thinking_budget", "yarn_context_length"):
             value = getattr(self, field)
             require(value is None or is_int(value), field, f"must be a positive integer or null, got {value!r}")
         require(isinstance(self.description, str), "description", "must be a string")
         if self.architecture is not None:
             require((self.architecture.num_experts > 0) == (self.kind == "moe"), "architecture.num_experts",
-                     f"must be > 0 exactly when kind is moe (kind is {self.kind})")
+                    f"must be > 0 exactly when kind is moe (kind is {self.kind})")
 
     def with_overrides(self, **changes: Any) -> "ModelSpec":
         """A copy with some fields changed, validated like a YAML-loaded spec."""

@@ -53,11 +53,11 @@ def parse_spec(data: dict, origin: str) -> ModelSpec:
             values.update(recommended_sampling(str(data["thinking"])))
         else:
             require(isinstance(sampling, dict) and not set(sampling) - {"thinking", "non_thinking"}, "sampling",
-                     "must be a mapping with keys 'thinking' and/or 'non_thinking'")
+                    "must be a mapping with keys 'thinking' and/or 'non_thinking'")
             for mode, excluded_by in (("thinking", "never"), ("non_thinking", "always")):
                 if sampling.get(mode) is not None:
                     require(data["thinking"] != excluded_by, f"sampling.{mode}",
-                             f"given but the model has thinking: {excluded_by}; remove it")
+                            f"given but the model has thinking: {excluded_by}; remove it")
                     values[f"sampling_{mode}"] = _parse_nested(SamplingDefaults, sampling[mode], f"sampling.{mode}")
         return ModelSpec(**values)
     except RegistryError as exc:

@@ -19,7 +19,7 @@ from qwen3_server.api.protocol import (
     ChatCompletion, ChatCompletionRequest, Choice, CompletionTokensDetails, ResponseMessage, Usage, now,
 )
 from qwen3_server.api.sampling import build_sampling_params, reject_unsupported, resolve_max_tokens
-from qwen3_server.api.thinking import ThinkingDecision, decide_thinking
+from qwen3_server.api.thinking import decide_thinking
 from qwen3_server.config import ServerConfig
 from qwen3_server.engine.client import EngineClient, EngineOverloadedError, EngineUnavailableError
 from qwen3_server.engine.types import RequestOutput, SamplingParams
@@ -34,7 +34,6 @@ class PreparedChat:
     request_id: str
     prompt_token_ids: list[int]
     sampling_params: SamplingParams
-    thinking: ThinkingDecision
     reasoning_open: bool  # the output starts inside the think block
 
 
@@ -74,7 +73,7 @@ class ChatService:
         )
         request_id = f"chatcmpl-{uuid.uuid4().hex}"
         logger.debug("%s: thinking %s (%s), %d prompt tokens", request_id, decision.enabled, decision.source, len(prompt))
-        return PreparedChat(request_id, prompt, params, decision, reasoning_open)
+        return PreparedChat(request_id, prompt, params, reasoning_open)
 
     async def _prepare_off_loop(self, request: ChatCompletionRequest) -> PreparedChat:
         # Rendering and tokenizing a long conversation takes a while: keep other streams flowing.
@@ -186,7 +185,7 @@ def _usage(output: RequestOutput, parser: ReasoningParser) -> Usage:
 
 
 async def _unless_disconnected(work, raw: Request, poll_seconds: float = 0.25):
-    """Awaits `work`, cancelling it if the (non-streaming) client hangs up before it is done."""
+    """Awaits `work`, cancelling it if the client hangs up before it is done (no response has started yet)."""
     task = asyncio.ensure_future(work)
     while True:
         done, _ = await asyncio.wait({task}, timeout=poll_seconds)
